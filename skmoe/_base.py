@@ -29,6 +29,7 @@ from skmoe._kernels import (
     expert_choice_weights,
     top_k_log_softmax,
 )
+from skmoe._threads import single_thread_below
 from skmoe._validation import (
     HasMethods,
     Interval,
@@ -383,6 +384,28 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         random_state = check_random_state(self.random_state)
 
         self._reseeded_experts = set()
+        with single_thread_below(X.shape[0] * len(templates)):
+            best = self._fit_initialisations(
+                X, y, sample_weight, templates, supports, gate_template,
+                continue_fit, n_init, random_state,
+            )
+
+        if not best.converged:
+            warnings.warn(
+                f"The best of {n_init} initialisation(s) of {type(self).__name__} "
+                f"did not converge in max_iter={self.max_iter} EM iterations: the "
+                f"objective still changed by more than tol={self.tol}. Increase "
+                "max_iter, increase tol, or use fewer n_experts.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+        self._store_result(best, X, sample_weight)
+        return self
+
+    def _fit_initialisations(self, X, y, sample_weight, templates, supports,
+                             gate_template, continue_fit, n_init, random_state):
+        """Run EM from each initialisation and return the best result."""
         best = None
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
@@ -400,19 +423,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             self._print_verbose_msg_init_end(result)
             if best is None or result.objective > best.objective:
                 best = result
-
-        if not best.converged:
-            warnings.warn(
-                f"The best of {n_init} initialisation(s) of {type(self).__name__} "
-                f"did not converge in max_iter={self.max_iter} EM iterations: the "
-                f"objective still changed by more than tol={self.tol}. Increase "
-                "max_iter, increase tol, or use fewer n_experts.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-        self._store_result(best, X, sample_weight)
-        return self
+        return best
 
     def _check_fit_sample_weight(self, sample_weight, X, y):
         # np.asarray first: np.ndim would dispatch on array-likes that
@@ -596,7 +607,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                     f"re-initialising it on the {n_rows} rows the mixture "
                     "explains worst.",
                     UserWarning,
-                    stacklevel=5,
+                    stacklevel=6,
                 )
         return train_resp
 

@@ -74,8 +74,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
         Number of initialisations; the best final objective is kept.
 
     init : {"kmeans", "random"}, default="kmeans"
-        Initial responsibilities: hard k-means labels on the standardised
-        ``[X, one-hot(y)]``, or flat Dirichlet draws.
+        Initial responsibilities: hard k-means labels on the standardised X,
+        or flat Dirichlet draws. Unlike the regressor, the k-means start
+        leaves the target out, because regions split by class make every
+        expert a constant class detector.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the gate noise and every unset expert
@@ -161,8 +163,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
     >>> from skmoe import MixtureOfExpertsClassifier
     >>> X, y = make_moons(n_samples=300, noise=0.2, random_state=0)
     >>> clf = MixtureOfExpertsClassifier(n_experts=3, random_state=0).fit(X, y)
-    >>> clf.score(X, y)
-    0.9...
+    >>> round(clf.score(X, y), 2)
+    0.94
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
     """
@@ -224,7 +226,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
         return self._label_encoder.transform(y)
 
     def _target_columns(self, y):
-        return np.eye(self.classes_.size)[y]
+        # The labels are left out of the k-means start: clusters split by
+        # class give experts that each see one class and become constant,
+        # leaving the classification to the gate alone.
+        return np.empty((y.shape[0], 0))
 
     def _expert_outputs(self, experts, X, row_masks=None):
         n_classes = self.classes_.size

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn import get_config
 from sklearn.base import clone
 from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
@@ -149,6 +150,10 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier):
             return estimator.fit(X_region, y_region), None, None
         fitted = _fit_weighted(estimator, X_region, y_region, region_weight, support)
         return fitted, None, None
+    except UnsetMetadataPassedError:
+        # This ValueError reports a misconfigured expert, not bad region data.
+        # A constant expert would hide that the weights never reached it.
+        raise
     except ValueError as error:
         constant = _fit_constant(is_classifier, X, y, weight)
         return constant, f"a failed fit on its {n_rows} rows ({error})", error
