@@ -164,9 +164,10 @@ def _route_resp(resp, top_k, routing):
 class _EMResult:
     """Experts, gate and diagnostics of one EM run."""
 
-    def __init__(self, experts, gate, dispersion, train_resp, history, converged,
-                 n_iter, constant_reasons):
+    def __init__(self, experts, gate, dispersion, train_resp, outputs, history,
+                 converged, n_iter, constant_reasons):
         self.experts = experts
+        self.outputs = outputs
         self.gate = gate
         self.dispersion = dispersion
         self.train_resp = train_resp
@@ -525,14 +526,19 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                     f"Every expert of {type(self).__name__} failed to fit on its "
                     f"region; the first error was: {errors[0]}"
                 ) from errors[0]
-            outputs = self._expert_outputs(fitted_experts, X)
-            dispersion = self._fit_dispersion(outputs, y, weights)
             if gate._refit_in_m_step:
                 gate._m_step(X, train_resp, sample_weight, top_k=self.top_k,
                              random_state=random_state)
 
-            # E-step with the (possibly noisy) training gate.
+            # E-step with the (possibly noisy) training gate. Under a hard gate
+            # an expert is evaluated only on the rows the gate can route to it
+            # and the rows it was fitted on, which is what makes K experts
+            # cheaper than one when their prediction cost grows with the rows.
             log_gate = np.ascontiguousarray(gate._routing_log_proba(X, random_state))
+            routable = np.isfinite(log_gate)
+            row_masks = None if routable.all() else routable | (weights > 0)
+            outputs = self._expert_outputs(fitted_experts, X, row_masks)
+            dispersion = self._fit_dispersion(outputs, y, weights)
             log_dens = self._log_density(outputs, y, dispersion)
             resp, log_norm = e_step(log_gate, log_dens)
             if self.top_k is not None:
@@ -556,6 +562,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             gate=gate,
             dispersion=dispersion,
             train_resp=train_resp,
+            outputs=outputs,
             history=history,
             converged=converged,
             n_iter=n_iter,
@@ -690,7 +697,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
 
         Returns
         -------
-        gate_proba : ndarray of shape (n_samples, n_experts_)
+        gate_proba : ndarray of shape (n_samples, `n_experts_`)
             g_k(x) for each row; rows sum to one. With ``top_k``, the weights
             outside the k largest are zero and the rest are renormalised.
         """

@@ -113,10 +113,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
     n_experts_ : int
         Number of experts.
 
-    expert_weights_ : ndarray of shape (n_experts_,)
+    expert_weights_ : ndarray of shape (`n_experts_`,)
         Share of the training responsibility mass of each expert.
 
-    constant_experts_ : ndarray of shape (n_experts_,) of bool
+    constant_experts_ : ndarray of shape (`n_experts_`,) of bool
         Whether an expert was replaced by the class prior of its region
         because the region held one class or fewer than two rows.
 
@@ -126,13 +126,13 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
     converged_ : bool
         Whether the kept initialisation met ``tol`` before ``max_iter``.
 
-    log_likelihood_history_ : ndarray of shape (n_iter_,)
+    log_likelihood_history_ : ndarray of shape (`n_iter_`,)
         EM objective after each iteration of the kept initialisation.
 
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when X has feature
         names that are all strings.
 
@@ -321,7 +321,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_experts_, n_classes)
+        proba : ndarray of shape (n_samples, `n_experts_`, n_classes)
             ``p_k(c | x)`` of each expert, also outside the top-k routing.
         """
         X = self._validate_predict_X(X)

@@ -106,7 +106,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
     ----------
     experts_ : list of estimators
         The fitted experts, ordered by their mean prediction on the training
-        rows.
+        rows, each weighted by the expert's responsibilities.
 
     gate_ : gate object
         The fitted gate.
@@ -114,14 +114,14 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
     n_experts_ : int
         Number of experts.
 
-    noise_variance_ : ndarray of shape (n_experts_,)
+    noise_variance_ : ndarray of shape (`n_experts_`,)
         Noise variance of each expert: its responsibility-weighted residual
         variance, floored at 1e-6 times the variance of y.
 
-    expert_weights_ : ndarray of shape (n_experts_,)
+    expert_weights_ : ndarray of shape (`n_experts_`,)
         Share of the training responsibility mass of each expert.
 
-    constant_experts_ : ndarray of shape (n_experts_,) of bool
+    constant_experts_ : ndarray of shape (`n_experts_`,) of bool
         Whether an expert was replaced by a constant because its region held
         fewer than two rows.
 
@@ -131,13 +131,13 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
     converged_ : bool
         Whether the kept initialisation met ``tol`` before ``max_iter``.
 
-    log_likelihood_history_ : ndarray of shape (n_iter_,)
+    log_likelihood_history_ : ndarray of shape (`n_iter_`,)
         EM objective after each iteration of the kept initialisation.
 
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when X has feature
         names that are all strings.
 
@@ -258,8 +258,16 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
         )
 
     def _expert_order(self, result, X, sample_weight):
-        predictions = self._expert_outputs(result.experts, X)
-        means = np.average(predictions, axis=0, weights=sample_weight)
+        # Each expert's mean prediction over the rows it is responsible for:
+        # the E-step evaluated every expert on those rows.
+        weights = sample_weight[:, None] * result.train_resp
+        mass = weights.sum(axis=0)
+        means = np.divide(
+            (weights * result.outputs).sum(axis=0),
+            mass,
+            out=np.zeros_like(mass),
+            where=mass > 0,
+        )
         return np.argsort(means, kind="stable")
 
     def _set_dispersion(self, dispersion):
@@ -314,7 +322,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
 
         Returns
         -------
-        predictions : ndarray of shape (n_samples, n_experts_)
+        predictions : ndarray of shape (n_samples, `n_experts_`)
             ``f_k(x)`` of each expert, also outside the top-k routing.
         """
         X = self._validate_predict_X(X)

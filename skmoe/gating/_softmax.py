@@ -2,16 +2,13 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import contextlib
 import warnings
 from numbers import Real
 
-import numba
 import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
 from skmoe._kernels import (
     cross_entropy_loss_grad,
@@ -20,6 +17,7 @@ from skmoe._kernels import (
     log_softmax,
     perturb_logits,
 )
+from skmoe._threads import single_thread_below
 from skmoe._validation import Interval, _fit_context
 from skmoe.gating._base import BaseGate
 
@@ -32,31 +30,7 @@ _FTOL = 64 * np.finfo(np.float64).eps
 _MAX_ITER = 2000
 _MAX_LINE_SEARCH = 50
 
-# Below this many entries (n_samples * n_experts) the M-step runs the Numba
-# kernels and BLAS on one thread, because L-BFGS-B calls them (and BLAS
-# itself) hundreds of times. Each parallel region costs a thread
-# synchronisation, which can take milliseconds when other processes compete
-# for the cores.
-# NOTE: the threshold is an estimate, not tuned across machines.
-_MIN_PARALLEL_SIZE = 2**16
-
-
 ### Objective of the M-step
-
-
-@contextlib.contextmanager
-def _single_thread_below_min_parallel_size(size):
-    """Limit Numba (in this thread) and BLAS (process-wide) to one thread."""
-    if size >= _MIN_PARALLEL_SIZE:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _unpack(theta, n_features, n_experts, with_noise):
@@ -182,8 +156,8 @@ class SoftmaxGate(BaseGate):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     See Also
@@ -195,7 +169,7 @@ class SoftmaxGate(BaseGate):
     Notes
     -----
     **Objective.** With row weights w_i and responsibilities r_ik, each
-    M-step maximises
+    M-step maximises::
 
         sum_i w_i sum_k r_ik log g_k(x_i) - |W|^2 / (2C)
         - balance * S * (CV(importance)^2 + CV(load)^2)
@@ -346,7 +320,7 @@ class SoftmaxGate(BaseGate):
                 balance_args = (balance_weight, None, None)
             else:
                 balance_args = None
-            with _single_thread_below_min_parallel_size(n_samples * n_experts):
+            with single_thread_below(n_samples * n_experts):
                 result = scipy.optimize.minimize(
                     _objective,
                     theta,
