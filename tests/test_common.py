@@ -29,8 +29,15 @@ ESTIMATORS = [
     MixtureOfExpertsClassifier(n_experts=2, max_iter=10, random_state=0),
     MixtureOfExpertsClassifier(n_experts=2, gate="kmeans", max_iter=10, random_state=0),
     MixtureOfExpertsClassifier(n_experts=2, gate="gmm", max_iter=10, random_state=0),
+    # A soft start gives every expert all rows. The checks' 15-row tables split
+    # by a hard k-means start leave classes with fewer members than the
+    # calibration's cross-validation folds, and every expert fails to fit.
     MixtureOfExpertsClassifier(
-        n_experts=2, expert=CalibratedClassifierCV(SVC()), max_iter=3, random_state=0
+        n_experts=2,
+        expert=CalibratedClassifierCV(SVC()),
+        init="random",
+        max_iter=3,
+        random_state=0,
     ),
     MixtureOfExpertsClassifier(
         expert=[LogisticRegression(), DecisionTreeClassifier(max_depth=3)],
