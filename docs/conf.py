@@ -60,6 +60,8 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # Reads the Markdown results pages that the benchmark scripts write.
+    "myst_parser",
 ]
 
 templates_path = ["_templates"]

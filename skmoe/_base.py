@@ -69,9 +69,9 @@ def _check_finite_X(X, estimator_name):
         raise ValueError(
             f"Input X contains {_describe_non_finite(X[bad_rows])} in "
             f"{bad_rows.size} row(s), the first at row {bad_rows[0]}. "
-            f"{estimator_name} does not accept missing or infinite values: drop "
-            "those rows, or impute them (e.g. sklearn.impute.SimpleImputer in a "
-            "Pipeline)."
+            f"{estimator_name} does not accept missing or infinite values. Drop "
+            "those rows, or impute them, for example with "
+            "sklearn.impute.SimpleImputer in a Pipeline."
         )
 
 
@@ -95,7 +95,7 @@ def _check_fit_target(X, y, estimator):
         )
     if len(X.shape) >= 1 and len(y.shape) >= 1 and X.shape[0] != y.shape[0]:
         raise ValueError(
-            f"X has {X.shape[0]} rows but y has {y.shape[0]} values; pass one "
+            f"X has {X.shape[0]} rows but y has {y.shape[0]} values. Pass one "
             "target value per row of X."
         )
     values = np.asarray(y)
@@ -325,6 +325,16 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             )
         return templates
 
+    def _warn_routing_without_top_k(self):
+        if self.routing != "token_choice" and self.top_k is None:
+            warnings.warn(
+                f"routing={self.routing!r} has no effect with top_k=None (dense "
+                "routing): every expert is fitted on every row. Set top_k to "
+                "route each expert a share of the rows.",
+                UserWarning,
+                stacklevel=4,
+            )
+
     def _make_gate(self):
         if isinstance(self.gate, str):
             gate = _GATES[self.gate]()
@@ -377,6 +387,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         sample_weight = self._check_fit_sample_weight(sample_weight, X, y)
         templates = self._make_expert_templates(X.shape[0])
         gate_template = self._make_gate()
+        self._warn_routing_without_top_k()
         supports = [weight_support(estimator) for estimator in templates]
         self._warn_unweighted_experts(templates, supports)
 
@@ -435,20 +446,20 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             if values.shape != (X.shape[0],):
                 raise ValueError(
                     f"sample_weight has shape {values.shape}, but X has "
-                    f"{X.shape[0]} rows; pass one non-negative weight per row "
+                    f"{X.shape[0]} rows. Pass one non-negative weight per row "
                     "of X, or None for equal weights."
                 )
             negative = np.flatnonzero(values < 0)
             if negative.size:
                 raise ValueError(
                     f"sample_weight contains {negative.size} negative value(s), "
-                    f"the first {values[negative[0]]:g} at row {negative[0]}; "
-                    "pass non-negative weights (a weight of zero leaves a row out)."
+                    f"the first {values[negative[0]]:g} at row {negative[0]}. "
+                    "Pass non-negative weights. A weight of zero leaves a row out."
                 )
             if not values.sum() > 0:
                 raise ValueError(
                     f"sample_weight sums to zero (all {values.size} weights are "
-                    "zero); give at least one row a positive weight."
+                    "zero). Give at least one row a positive weight."
                 )
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -492,15 +503,16 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def _run_em(self, X, y, sample_weight, experts, supports, gate, resp, random_state):
         """Run EM from one initialisation and return its result."""
         n_experts = len(experts)
-        if resp is None:
-            resp = self._initial_resp(X, y, sample_weight, n_experts, random_state)
-
-        # A fixed gate is fitted once; its partition is the responsibility.
+        # A fixed gate is fitted once and its partition is the responsibility,
+        # so it skips the k-means or random start of the responsibilities.
         if not gate._refit_in_m_step:
             if not hasattr(gate, "n_experts_"):
-                gate._m_step(X, resp, sample_weight, top_k=self.top_k,
+                uniform = np.full((X.shape[0], n_experts), 1.0 / n_experts)
+                gate._m_step(X, uniform, sample_weight, top_k=self.top_k,
                              random_state=random_state)
             resp = np.exp(gate._log_proba(X))
+        elif resp is None:
+            resp = self._initial_resp(X, y, sample_weight, n_experts, random_state)
 
         history = []
         converged = False
@@ -655,11 +667,15 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                     for position, k in enumerate(order)
                     if result.constant_reasons[k] is not None]
         replacement = "the class prior" if is_classifier(self) else "the weighted mean of y"
-        for position, reason in constant:
+        if constant:
+            details = "; ".join(
+                f"expert {position} had {reason}" for position, reason in constant
+            )
             warnings.warn(
-                f"Expert {position} of {type(self).__name__} had {reason} and "
-                f"was replaced by a constant expert predicting {replacement} "
-                "of its region. Use fewer experts if this persists.",
+                f"{len(constant)} of {self.n_experts_} experts of "
+                f"{type(self).__name__} were replaced by a constant expert "
+                f"predicting {replacement} of its region: {details}. Use fewer "
+                "experts if this persists.",
                 UserWarning,
                 stacklevel=4,
             )

@@ -25,7 +25,7 @@ _DATA_TABLES = {
 
 # Pages whose code blocks are fragments, not runnable programs.
 _FRAGMENT_PAGES = {
-    "scaling.rst": "its code block starts a Dask cluster and uses an undefined X, y",
+    "scaling.rst": "its code block starts a Dask cluster of worker processes",
 }
 
 # Each script gets a time limit above the one-minute budget of a gallery example.

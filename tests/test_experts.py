@@ -221,7 +221,7 @@ def test_experts_single_class_region_becomes_constant():
 
     assert constant.size == 1
     assert len(constant_warnings) == 1
-    assert f"Expert {constant[0]} " in constant_warnings[0]
+    assert f"expert {constant[0]} " in constant_warnings[0]
     assert "a single class in its region" in constant_warnings[0]
     assert isinstance(moe.experts_[constant[0]], DummyClassifier)
     left_blob = X[:, 0] < -3
