@@ -546,6 +546,9 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             # an expert is evaluated only on the rows the gate can route to it
             # and the rows it was fitted on, which is what makes K experts
             # cheaper than one when their prediction cost grows with the rows.
+            # NOTE: with top_k and a soft gate every expert still predicts
+            # every row here, because the dense responsibilities need all
+            # densities; for SVR experts this pass dominates the fit time.
             log_gate = np.ascontiguousarray(gate._routing_log_proba(X, random_state))
             routable = np.isfinite(log_gate)
             row_masks = None if routable.all() else routable | (weights > 0)
