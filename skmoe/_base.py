@@ -472,7 +472,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         return sample_weight
 
     def _can_continue(self, templates):
-        """Whether warm_start can continue from the previous fit."""
+        """Return whether warm_start can continue from the previous fit."""
         if not (self.warm_start and hasattr(self, "experts_")):
             return False
         if len(templates) != self.n_experts_:
@@ -544,8 +544,8 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
 
             # E-step with the (possibly noisy) training gate. Under a hard gate
             # an expert is evaluated only on the rows the gate can route to it
-            # and the rows it was fitted on, which is what makes K experts
-            # cheaper than one when their prediction cost grows with the rows.
+            # and the rows it was fitted on. That keeps K experts cheaper than
+            # one when their prediction cost grows with the rows.
             # NOTE: with top_k and a soft gate every expert still predicts
             # every row here, because the dense responsibilities need all
             # densities; for SVR experts this pass dominates the fit time.

@@ -119,8 +119,9 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier):
     Returns
     -------
     fitted : estimator
-        The fitted expert, or a fitted Dummy estimator when the region holds
-        fewer than two rows or a single class.
+        The fitted expert, or a fitted Dummy estimator when the region contains
+        fewer than two rows or a single class, or when its own fit
+        raised a ValueError.
     reason : str or None
         Why the expert is constant, None when it is the user's estimator.
     error : ValueError or None
@@ -166,7 +167,7 @@ def predict_expert_proba(estimator, X, n_classes):
     """Return the expert's class probabilities in the mixture's class columns.
 
     The experts are fitted on label-encoded targets, so ``estimator.classes_``
-    holds column indices of the mixture's ``classes_``. A class the expert
+    contains column indices of the mixture's ``classes_``. A class the expert
     never saw gets probability zero.
     """
     proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
