@@ -148,7 +148,7 @@ def _initial_resp_random(n_samples, n_experts, random_state):
 
 def _route_resp(resp, top_k, routing):
     """Return the responsibilities used by the M-step under top-k routing."""
-    if top_k is None or top_k >= resp.shape[1] and routing == "token_choice":
+    if top_k is None or (top_k >= resp.shape[1] and routing == "token_choice"):
         return resp
     if routing == "expert_choice":
         capacity = min(math.ceil(top_k * resp.shape[0] / resp.shape[1]), resp.shape[0])
@@ -520,8 +520,9 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         log_norm = None
         start = time()
 
+        routed_resp = _route_resp(resp, self.top_k, self.routing)
         for n_iter in range(1, self.max_iter + 1):
-            train_resp = _route_resp(resp, self.top_k, self.routing)
+            train_resp = routed_resp
             if gate._refit_in_m_step:
                 train_resp = self._reseed_collapsed(
                     train_resp, sample_weight, log_norm, n_reseeds, random_state
@@ -547,8 +548,8 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             # and the rows it was fitted on. That keeps K experts cheaper than
             # one when their prediction cost grows with the rows.
             # NOTE: with top_k and a soft gate every expert still predicts
-            # every row here, because the dense responsibilities need all
-            # densities; for SVR experts this pass dominates the fit time.
+            # every row, because the dense responsibilities need all densities.
+            # For SVR experts this pass dominates the fit time.
             log_gate = np.ascontiguousarray(gate._routing_log_proba(X, random_state))
             routable = np.isfinite(log_gate)
             row_masks = None if routable.all() else routable | (weights > 0)
@@ -567,8 +568,9 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 break
 
             # Unchanged responsibilities make the next M-step repeat this one,
-            # as with the hard regions of a fixed gate: EM is at a fixed point.
-            if np.array_equal(_route_resp(resp, self.top_k, self.routing), train_resp):
+            # as with the hard regions of a fixed gate, so EM is at a fixed point.
+            routed_resp = _route_resp(resp, self.top_k, self.routing)
+            if np.array_equal(routed_resp, train_resp):
                 converged = True
                 break
 

@@ -4,8 +4,8 @@
 
 # scikit-learn >= 1.6 is required: `validate_data` became a public function
 # in sklearn.utils.validation in 1.6. The names below are private API of
-# scikit-learn (checked against 1.6 and 1.9.1); keeping them here means a
-# scikit-learn upgrade that moves them breaks one module, not the package.
+# scikit-learn (checked against 1.9.1 only). Keeping them here means that
+# a scikit-learn upgrade that moves them breaks one module, not the package.
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,

@@ -147,7 +147,7 @@ def test_top_k_larger_than_n_experts_raises():
         moe.fit(X, y)
 
 
-def test_top_k_dense_equivalent_when_k_equals_n_experts():
+def test_top_k_equal_n_experts_matches_dense():
     X, y = _piecewise_data()
     params = dict(n_experts=3, max_iter=10, random_state=0)
     dense = MixtureOfExpertsRegressor(**params).fit(X, y)

@@ -158,7 +158,7 @@ def _check_resp(resp, n_samples):
         )
     if not np.all(np.isfinite(resp)) or np.any(resp < 0):
         raise ValueError(
-            "resp must contain finite, non-negative values; each row holds the "
+            "resp must contain finite, non-negative values; each row contains the "
             "soft assignment of one sample to the experts."
         )
     return np.ascontiguousarray(resp)
