@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
@@ -36,6 +36,7 @@ from skmoe._validation import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
+    get_chunk_n_rows,
     validate_data,
 )
 from skmoe.gating import BaseGate, ClusterGate, GaussianGate, SoftmaxGate
@@ -49,6 +50,10 @@ _GATES = {"softmax": SoftmaxGate, "kmeans": ClusterGate, "gmm": GaussianGate}
 # per initialisation.
 _COLLAPSE_FRACTION = 1e-3
 _MAX_RESEEDS = 3
+
+# Rows per block of the E-step's temporaries (log densities, a block of
+# responsibilities): a few MiB, yet enough rows for the kernels' threads.
+_E_STEP_ROWS = 2**16
 
 
 ### Input checks whose messages name the fix
@@ -116,15 +121,21 @@ def _check_fit_target(X, y, estimator):
 
 
 def _initial_resp_kmeans(Z, sample_weight, n_experts, random_state):
-    """Return hard responsibilities from k-means on the standardised columns Z."""
-    mean = np.average(Z, axis=0, weights=sample_weight)
-    std = np.sqrt(np.average((Z - mean) ** 2, axis=0, weights=sample_weight))
+    """Return hard responsibilities from k-means on the standardised columns Z.
+
+    Z is a private copy and is standardised in place, so that the start needs
+    no memory beyond Z itself.
+    """
+    total_weight = sample_weight.sum()
+    Z -= (sample_weight @ Z) / total_weight
+    std = np.sqrt(np.einsum("ij,ij,i->j", Z, Z, sample_weight) / total_weight)
     std[std <= 0] = 1.0
-    Z = (Z - mean) / std
+    Z /= std
 
     kmeans = KMeans(
         n_clusters=n_experts,
         n_init=1,
+        copy_x=False,
         random_state=random_state.randint(np.iinfo(np.int32).max),
     )
     # Duplicate rows may give fewer distinct clusters than experts. The EM
@@ -158,19 +169,39 @@ def _route_resp(resp, top_k, routing):
     return np.exp(top_k_log_softmax(log_resp, top_k))
 
 
+### Row blocks of bounded memory
+
+
+def _row_batches(n_samples, row_bytes):
+    """Return slices of rows whose temporaries fit in ``working_memory``.
+
+    ``row_bytes`` is the temporary memory one row needs. The budget is
+    scikit-learn's ``working_memory`` setting (1024 MiB unless changed with
+    :func:`sklearn.set_config`), as for its chunked pairwise distances.
+    """
+    n_rows = get_chunk_n_rows(row_bytes, max_n_rows=n_samples)
+    return gen_batches(n_samples, max(n_rows, 1))
+
+
 ### The fitted state of one initialisation
 
 
 class _EMResult:
-    """Experts, gate and diagnostics of one EM run."""
+    """Experts, gate and diagnostics of one EM run.
 
-    def __init__(self, experts, gate, dispersion, train_resp, outputs, history,
+    ``mass`` is the weight of each expert's region in the last M-step and
+    ``order`` the order in which the fitted experts are stored. Neither keeps
+    an (n_samples, n_experts) array, so holding the best of several
+    initialisations costs no memory that grows with the rows.
+    """
+
+    def __init__(self, experts, gate, dispersion, mass, order, history,
                  converged, n_iter, constant_reasons):
         self.experts = experts
-        self.outputs = outputs
         self.gate = gate
         self.dispersion = dispersion
-        self.train_resp = train_resp
+        self.mass = mass
+        self.order = order
         self.history = history
         self.converged = converged
         self.n_iter = n_iter
@@ -266,15 +297,23 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """Evaluate the experts; rows outside ``row_masks[:, k]`` are skipped."""
 
     @abstractmethod
-    def _fit_dispersion(self, outputs, y, weights):
-        """Refit the dispersion parameters from weights of shape (n, K)."""
+    def _target_outputs(self, experts, X, y, row_masks=None):
+        """Return what the expert densities need, of shape (n, K).
+
+        The regressor's predictions; the classifier's probability of the
+        true class, so that no (n, K, n_classes) array is built.
+        """
+
+    @abstractmethod
+    def _fit_dispersion(self, outputs, y, sample_weight, train_resp):
+        """Refit the dispersion from the weights sample_weight * train_resp."""
 
     @abstractmethod
     def _log_density(self, outputs, y, dispersion):
-        """Return log p_k(y_i | x_i) of shape (n, K)."""
+        """Return log p_k(y_i | x_i) of shape (n, K) from ``_target_outputs``."""
 
     @abstractmethod
-    def _expert_order(self, result, X, sample_weight):
+    def _expert_order(self, outputs, train_resp, sample_weight):
         """Return the order in which the fitted experts are stored."""
 
     @abstractmethod
@@ -396,10 +435,13 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         random_state = check_random_state(self.random_state)
 
         self._reseeded_experts = set()
-        with single_thread_below(X.shape[0] * len(templates)):
+        # One Parallel for the whole fit keeps joblib's workers, and the
+        # memory-mapped copies of X and y, from one M-step to the next.
+        parallel = Parallel(n_jobs=self.n_jobs, verbose=max(self.verbose - 1, 0))
+        with single_thread_below(X.shape[0] * len(templates)), parallel:
             best = self._fit_initialisations(
                 X, y, sample_weight, templates, supports, gate_template,
-                continue_fit, n_init, random_state,
+                continue_fit, n_init, random_state, parallel,
             )
 
         if not best.converged:
@@ -412,11 +454,12 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
 
-        self._store_result(best, X, sample_weight)
+        self._store_result(best)
         return self
 
     def _fit_initialisations(self, X, y, sample_weight, templates, supports,
-                             gate_template, continue_fit, n_init, random_state):
+                             gate_template, continue_fit, n_init, random_state,
+                             parallel):
         """Run EM from each initialisation and return the best result."""
         best = None
         for init in range(n_init):
@@ -425,12 +468,11 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             set_expert_random_states(experts, random_state)
             if continue_fit:
                 gate = copy.deepcopy(self.gate_)
-                resp = self._current_resp(X, y, random_state)
             else:
                 gate = clone(gate_template)
-                resp = None
             result = self._run_em(
-                X, y, sample_weight, experts, supports, gate, resp, random_state
+                X, y, sample_weight, experts, supports, gate, continue_fit,
+                random_state, parallel,
             )
             self._print_verbose_msg_init_end(result)
             if best is None or result.objective > best.objective:
@@ -488,10 +530,9 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
 
     def _current_resp(self, X, y, random_state):
         """Return the responsibilities of the stored model, for warm_start."""
-        outputs = self._expert_outputs(self.experts_, X)
-        log_dens = self._log_density(outputs, y, self._get_dispersion())
-        log_gate = self.gate_._routing_log_proba(X, random_state)
-        resp, _ = e_step(np.ascontiguousarray(log_gate), log_dens)
+        outputs = self._target_outputs(self.experts_, X, y)
+        log_gate = np.ascontiguousarray(self.gate_._routing_log_proba(X, random_state))
+        resp, _ = self._chunked_e_step(log_gate, outputs, y, self._get_dispersion())
         return resp
 
     def _initial_resp(self, X, y, sample_weight, n_experts, random_state):
@@ -500,9 +541,17 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             return _initial_resp_kmeans(Z, sample_weight, n_experts, random_state)
         return _initial_resp_random(X.shape[0], n_experts, random_state)
 
-    def _run_em(self, X, y, sample_weight, experts, supports, gate, resp, random_state):
-        """Run EM from one initialisation and return its result."""
+    def _run_em(self, X, y, sample_weight, experts, supports, gate, continue_fit,
+                random_state, parallel):
+        """Run EM from one initialisation and return its result.
+
+        With ``continue_fit`` EM starts from the responsibilities of the
+        stored model (warm_start), else from the k-means or random start.
+        """
         n_experts = len(experts)
+        resp = None
+        if continue_fit:
+            resp = self._current_resp(X, y, random_state)
         # A fixed gate is fitted once and its partition is the responsibility,
         # so it skips the k-means or random start of the responsibilities.
         if not gate._refit_in_m_step:
@@ -510,9 +559,17 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 uniform = np.full((X.shape[0], n_experts), 1.0 / n_experts)
                 gate._m_step(X, uniform, sample_weight, top_k=self.top_k,
                              random_state=random_state)
+                del uniform
             resp = np.exp(gate._log_proba(X))
         elif resp is None:
             resp = self._initial_resp(X, y, sample_weight, n_experts, random_state)
+
+        # Sparse routing and hard gates give each expert its own rows; under
+        # a soft gate every row keeps a (possibly underflowed) weight.
+        routed = not gate._refit_in_m_step or (
+            self.top_k is not None
+            and (self.routing == "expert_choice" or self.top_k < n_experts)
+        )
 
         history = []
         converged = False
@@ -521,16 +578,24 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         start = time()
 
         routed_resp = _route_resp(resp, self.top_k, self.routing)
+        # Every (n_samples, n_experts) array is dropped as soon as it is used,
+        # so that few of them are in memory at a time (see the scaling guide).
+        del resp
         for n_iter in range(1, self.max_iter + 1):
             train_resp = routed_resp
+            del routed_resp
             if gate._refit_in_m_step:
                 train_resp = self._reseed_collapsed(
                     train_resp, sample_weight, log_norm, n_reseeds, random_state
                 )
+            # The last E-step is done with these: release them before the
+            # experts of this M-step are fitted.
+            log_norm = fitted = fitted_experts = None
 
             # M-step: experts on sample_weight * resp[:, k], then the gate.
-            weights = sample_weight[:, None] * train_resp
-            fitted = self._m_step_experts(X, y, weights, train_resp, experts, supports)
+            fitted = self._m_step_experts(
+                X, y, sample_weight, train_resp, experts, supports, routed, parallel
+            )
             fitted_experts = [estimator for estimator, _, _ in fitted]
             constant_reasons = [reason for _, reason, _ in fitted]
             errors = [error for _, _, error in fitted if error is not None]
@@ -541,24 +606,12 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 ) from errors[0]
             if gate._refit_in_m_step:
                 gate._m_step(X, train_resp, sample_weight, top_k=self.top_k,
-                             random_state=random_state)
+                             random_state=random_state, tol=self.tol)
 
-            # E-step with the (possibly noisy) training gate. Under a hard gate
-            # an expert is evaluated only on the rows the gate can route to it
-            # and the rows it was fitted on. That keeps K experts cheaper than
-            # one when their prediction cost grows with the rows.
-            # NOTE: with top_k and a soft gate every expert still predicts
-            # every row, because the dense responsibilities need all densities.
-            # For SVR experts this pass dominates the fit time.
-            log_gate = np.ascontiguousarray(gate._routing_log_proba(X, random_state))
-            routable = np.isfinite(log_gate)
-            row_masks = None if routable.all() else routable | (weights > 0)
-            outputs = self._expert_outputs(fitted_experts, X, row_masks)
-            dispersion = self._fit_dispersion(outputs, y, weights)
-            log_dens = self._log_density(outputs, y, dispersion)
-            resp, log_norm = e_step(log_gate, log_dens)
-            if self.top_k is not None:
-                _, log_norm = e_step(top_k_log_softmax(log_gate, self.top_k), log_dens)
+            resp, log_norm, dispersion, order = self._e_step(
+                gate, fitted_experts, X, y, sample_weight, train_resp, random_state
+            )
+            mass = sample_weight @ train_resp
             history.append(self._objective(gate, X, log_norm, sample_weight))
 
             change = history[-1] - history[-2] if n_iter > 1 else np.inf
@@ -570,36 +623,106 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             # Unchanged responsibilities make the next M-step repeat this one,
             # as with the hard regions of a fixed gate, so EM is at a fixed point.
             routed_resp = _route_resp(resp, self.top_k, self.routing)
+            del resp
             if np.array_equal(routed_resp, train_resp):
                 converged = True
                 break
+            del train_resp
 
         return _EMResult(
             experts=fitted_experts,
             gate=gate,
             dispersion=dispersion,
-            train_resp=train_resp,
-            outputs=outputs,
+            mass=mass,
+            order=order,
             history=history,
             converged=converged,
             n_iter=n_iter,
             constant_reasons=constant_reasons,
         )
 
-    def _m_step_experts(self, X, y, weights, train_resp, experts, supports):
-        """Fit every expert on its weighted region, in parallel with joblib."""
-        heaviest = np.argmax(train_resp, axis=1)
-        heaviest[train_resp.max(axis=1) <= 0] = -1
+    def _e_step(self, gate, experts, X, y, sample_weight, train_resp, random_state):
+        """Evaluate the fitted experts and gate; return the new responsibilities.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_experts)
+            Posterior responsibilities under the (possibly noisy) training gate.
+        log_norm : ndarray of shape (n_samples,)
+            log p(y_i | x_i), under the sparse gate when ``top_k`` is set.
+        dispersion : ndarray or None
+            The refitted dispersion.
+        order : ndarray of shape (n_experts,)
+            The order in which the experts are stored if EM stops here.
+        """
+        log_gate = np.ascontiguousarray(gate._routing_log_proba(X, random_state))
+
+        # Under a hard gate an expert is evaluated only on the rows the gate
+        # can route to it and the rows it was fitted on. That keeps K experts
+        # cheaper than one when their prediction cost grows with the rows.
+        # NOTE: with top_k and a soft gate every expert still predicts every
+        # row, because the dense responsibilities need all densities. For SVR
+        # experts this pass dominates the fit time.
+        row_masks = np.isfinite(log_gate)
+        if row_masks.all():
+            row_masks = None
+        else:
+            row_masks |= (train_resp > 0) & (sample_weight > 0)[:, None]
+        outputs = self._target_outputs(experts, X, y, row_masks)
+        del row_masks
+
+        dispersion = self._fit_dispersion(outputs, y, sample_weight, train_resp)
+        order = np.asarray(self._expert_order(outputs, train_resp, sample_weight),
+                           dtype=np.intp)
+        resp, log_norm = self._chunked_e_step(log_gate, outputs, y, dispersion,
+                                              self.top_k)
+        return resp, log_norm, dispersion, order
+
+    def _chunked_e_step(self, log_gate, outputs, y, dispersion, top_k=None):
+        """Return responsibilities and log p(y | x), in row blocks.
+
+        The log densities exist for one block of `_E_STEP_ROWS` rows at a
+        time. With ``top_k`` the responsibilities stay dense and
+        log p(y | x) uses the sparse gate.
+        """
+        n_samples = log_gate.shape[0]
+        resp = np.empty_like(log_gate)
+        log_norm = np.empty(n_samples)
+        for rows in gen_batches(n_samples, _E_STEP_ROWS):
+            log_dens = self._log_density(outputs[rows], y[rows], dispersion)
+            resp[rows], log_norm[rows] = e_step(log_gate[rows], log_dens)
+            if top_k is not None:
+                _, log_norm[rows] = e_step(
+                    top_k_log_softmax(log_gate[rows], top_k), log_dens
+                )
+        return resp, log_norm
+
+    def _m_step_experts(self, X, y, sample_weight, train_resp, experts, supports,
+                        routed, parallel):
+        """Fit every expert on its weighted region, in parallel with joblib.
+
+        The tasks are generated one at a time, so that with one job a single
+        weight vector exists at a time. joblib's process backends memory-map X
+        and y for the workers instead of copying them into every task.
+        ``routed`` is passed on to :func:`~skmoe._experts.fit_expert`.
+        """
+        # Experts that take no weights are fitted on the rows they are the
+        # heaviest expert for.
+        heaviest = None
+        if None in supports:
+            heaviest = np.argmax(train_resp, axis=1)
+            heaviest[train_resp.max(axis=1) <= 0] = -1
         is_clf = is_classifier(self)
-        return Parallel(n_jobs=self.n_jobs, verbose=max(self.verbose - 1, 0))(
+        return parallel(
             delayed(fit_expert)(
                 clone(experts[k]),
                 X,
                 y,
-                weights[:, k],
-                heaviest == k,
+                sample_weight * train_resp[:, k],
+                None if heaviest is None else heaviest == k,
                 supports[k],
                 is_clf,
+                routed,
             )
             for k in range(len(experts))
         )
@@ -650,8 +773,8 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             )
         return float(objective)
 
-    def _store_result(self, result, X, sample_weight):
-        order = np.asarray(self._expert_order(result, X, sample_weight), dtype=np.intp)
+    def _store_result(self, result):
+        order = result.order
         result.gate._permute_experts(order)
 
         self.experts_ = [result.experts[k] for k in order]
@@ -659,8 +782,7 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.n_experts_ = len(order)
         self._set_dispersion(result.dispersion[order]
                              if result.dispersion is not None else None)
-        mass = sample_weight @ result.train_resp
-        self.expert_weights_ = (mass / mass.sum())[order]
+        self.expert_weights_ = (result.mass / result.mass.sum())[order]
         self.constant_experts_ = np.array(
             [result.constant_reasons[k] is not None for k in order]
         )
@@ -700,6 +822,18 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         row_masks = gate_proba > 0 if self.top_k is not None else None
         return gate_proba, self._expert_outputs(self.experts_, X, row_masks)
 
+    def _prediction_batches(self, n_samples):
+        """Return the row blocks in which prediction methods work.
+
+        A block's temporaries (gate weights, expert outputs and their
+        products) stay within scikit-learn's ``working_memory``.
+        """
+        return _row_batches(n_samples, self._prediction_row_bytes())
+
+    @abstractmethod
+    def _prediction_row_bytes(self):
+        """Return the temporary memory per row of a prediction method."""
+
     def _validate_predict_X(self, X):
         check_is_fitted(self)
         X = validate_data(
@@ -723,7 +857,10 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             outside the k largest are zero and the rest are renormalised.
         """
         X = self._validate_predict_X(X)
-        return np.exp(self._gate_log_proba(X))
+        gate_proba = np.empty((X.shape[0], self.n_experts_))
+        for rows in self._prediction_batches(X.shape[0]):
+            gate_proba[rows] = np.exp(self._gate_log_proba(X[rows]))
+        return gate_proba
 
     def apply(self, X):
         """Return the index of the heaviest expert for each row.
@@ -759,12 +896,14 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """
         X = self._validate_predict_X(X)
         y = self._validate_target(y, X.shape[0])
-        gate_proba, outputs = self._routed_outputs(X)
-        with np.errstate(divide="ignore"):
-            log_gate = np.log(gate_proba)
-        log_dens = self._log_density(outputs, y, self._get_dispersion())
-        _, log_norm = e_step(log_gate, log_dens)
-        return log_norm
+        log_likelihood = np.empty(X.shape[0])
+        for rows in self._prediction_batches(X.shape[0]):
+            log_gate = self._gate_log_proba(X[rows])
+            row_masks = np.isfinite(log_gate) if self.top_k is not None else None
+            outputs = self._target_outputs(self.experts_, X[rows], y[rows], row_masks)
+            log_dens = self._log_density(outputs, y[rows], self._get_dispersion())
+            _, log_likelihood[rows] = e_step(log_gate, log_dens)
+        return log_likelihood
 
     def _n_parameters(self):
         """Return the number of free parameters of the fitted mixture."""

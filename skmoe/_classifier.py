@@ -242,15 +242,28 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
                 proba[rows, k, :] = predict_expert_proba(estimator, X[rows], n_classes)
         return proba
 
-    def _fit_dispersion(self, outputs, y, weights):
+    def _target_outputs(self, experts, X, y, row_masks=None):
+        # Each expert's probability of the true class, one expert at a time,
+        # so that no (n_samples, n_experts, n_classes) array is made.
+        n_classes = self.classes_.size
+        true_class = np.zeros((X.shape[0], len(experts)), dtype=np.float64)
+        for k, estimator in enumerate(experts):
+            rows = slice(None) if row_masks is None else np.flatnonzero(row_masks[:, k])
+            labels = y[rows]
+            if labels.size == 0:
+                continue
+            proba = predict_expert_proba(estimator, X[rows], n_classes)
+            true_class[rows, k] = proba[np.arange(labels.size), labels]
+        return true_class
+
+    def _fit_dispersion(self, outputs, y, sample_weight, train_resp):
         return None
 
     def _log_density(self, outputs, y, dispersion):
-        true_class = outputs[np.arange(y.shape[0]), :, y]
-        return np.log(np.maximum(true_class, _PROBA_FLOOR))
+        return np.log(np.maximum(outputs, _PROBA_FLOOR))
 
-    def _expert_order(self, result, X, sample_weight):
-        mass = sample_weight @ result.train_resp
+    def _expert_order(self, outputs, train_resp, sample_weight):
+        mass = sample_weight @ train_resp
         return np.argsort(-mass, kind="stable")
 
     def _set_dispersion(self, dispersion):
@@ -261,6 +274,12 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
 
     def _n_dispersion_parameters(self):
         return 0
+
+    def _prediction_row_bytes(self):
+        # The experts' class probabilities, their gate-weighted sum, the gate
+        # weights and one expert's own predict_proba.
+        n_classes = self.classes_.size
+        return 8 * (self.n_experts_ * (n_classes + 2) + 2 * n_classes)
 
     def predict_proba(self, X):
         """Predict class probabilities of the mixture.
@@ -276,8 +295,11 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
             ``sum_k g_k(x) p_k(c | x)``, columns in the order of ``classes_``.
         """
         X = self._validate_predict_X(X)
-        gate_proba, proba = self._routed_outputs(X)
-        return np.einsum("nk,nkc->nc", gate_proba, proba)
+        mixture_proba = np.empty((X.shape[0], self.classes_.size))
+        for rows in self._prediction_batches(X.shape[0]):
+            gate_proba, proba = self._routed_outputs(X[rows])
+            mixture_proba[rows] = np.einsum("nk,nkc->nc", gate_proba, proba)
+        return mixture_proba
 
     def predict_log_proba(self, X):
         """Predict the log of the class probabilities of the mixture.

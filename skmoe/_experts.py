@@ -98,7 +98,7 @@ def _fit_constant(is_classifier, X, y, sample_weight):
     return constant.fit(X, y, sample_weight=sample_weight)
 
 
-def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier):
+def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier, routed):
     """Fit one expert on its region in an M-step.
 
     Parameters
@@ -108,13 +108,21 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier):
     X, y : ndarray
         Training data, y label-encoded for a classifier.
     weight : ndarray of shape (n_samples,)
-        ``sample_weight * resp[:, k]``; rows with weight zero are not passed.
-    hard_mask : ndarray of shape (n_samples,) of bool
-        Rows whose heaviest expert is this one, used when ``support`` is None.
+        ``sample_weight * resp[:, k]``.
+    hard_mask : ndarray of shape (n_samples,) of bool or None
+        Rows whose heaviest expert is this one. Needed only when ``support``
+        is None.
     support : {"routing", "direct", "last_step", None}
         Result of :func:`weight_support` for the estimator.
     is_classifier : bool
         Whether the mixture is a classifier.
+    routed : bool
+        Whether the weights come from sparse routing (``top_k``, expert
+        choice or a hard gate). Then only the rows with positive weight are
+        passed, so that the fit costs what the region does. Under a soft gate
+        every row is passed with its weight, zero where a responsibility
+        underflowed, so that X is not copied. An expert that takes no
+        weights gets the rows of ``hard_mask`` in both cases.
 
     Returns
     -------
@@ -127,12 +135,9 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier):
     error : ValueError or None
         The error raised by the expert's own fit, which made it constant.
     """
+    rows = weight > 0
     if support is None:
-        rows = hard_mask & (weight > 0)
-        region_weight = None
-    else:
-        rows = weight > 0
-        region_weight = weight[rows]
+        rows &= hard_mask
 
     n_rows = int(rows.sum())
     if n_rows < _MIN_REGION_ROWS:
@@ -142,12 +147,18 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier):
         constant = _fit_constant(is_classifier, X, y, weight)
         return constant, "a single class in its region", None
 
-    X_region, y_region = X[rows], y[rows]
+    if n_rows == rows.size or (support is not None and not routed):
+        # X itself, not a copy, as scikit-learn's ensembles pass it to their
+        # estimators. A read-only view would make LinearRegression copy X
+        # twice.
+        X_region, y_region, region_weight = X, y, weight
+    else:
+        X_region, y_region, region_weight = X[rows], y[rows], weight[rows]
     # A ValueError here usually comes from the region's data (a class too rare
     # for the expert's internal cross-validation, too few rows for its
     # neighbours). The driver raises it when every expert fails.
     try:
-        if region_weight is None:
+        if support is None:
             return estimator.fit(X_region, y_region), None, None
         fitted = _fit_weighted(estimator, X_region, y_region, region_weight, support)
         return fitted, None, None

@@ -233,17 +233,20 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
                 predictions[rows, k] = np.ravel(estimator.predict(X[rows]))
         return predictions
 
-    def _fit_dispersion(self, outputs, y, weights):
-        mass = weights.sum(axis=0)
-        residual_sq = (y[:, None] - outputs) ** 2
-        variance = np.divide(
-            (weights * residual_sq).sum(axis=0),
-            mass,
-            out=np.zeros_like(mass),
-            where=mass > 0,
-        )
+    def _target_outputs(self, experts, X, y, row_masks=None):
+        return self._expert_outputs(experts, X, row_masks)
 
-        row_weight = weights.sum(axis=1)
+    def _fit_dispersion(self, outputs, y, sample_weight, train_resp):
+        # One expert at a time, so that no (n_samples, n_experts) temporary
+        # is made.
+        mass = sample_weight @ train_resp
+        variance = np.zeros_like(mass)
+        for k in np.flatnonzero(mass > 0):
+            residual = y - outputs[:, k]
+            residual *= residual
+            variance[k] = (sample_weight * train_resp[:, k]) @ residual / mass[k]
+
+        row_weight = sample_weight * train_resp.sum(axis=1)
         y_var = np.average((y - np.average(y, weights=row_weight)) ** 2,
                            weights=row_weight)
         # A constant y has zero variance: fall back to a floor relative to the
@@ -257,13 +260,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
             np.ascontiguousarray(y), np.ascontiguousarray(outputs), dispersion
         )
 
-    def _expert_order(self, result, X, sample_weight):
+    def _expert_order(self, outputs, train_resp, sample_weight):
         # Each expert's mean prediction over the rows it is responsible for:
         # the E-step evaluated every expert on those rows.
-        weights = sample_weight[:, None] * result.train_resp
-        mass = weights.sum(axis=0)
+        mass = sample_weight @ train_resp
         means = np.divide(
-            (weights * result.outputs).sum(axis=0),
+            np.einsum("i,ik,ik->k", sample_weight, train_resp, outputs),
             mass,
             out=np.zeros_like(mass),
             where=mass > 0,
@@ -278,6 +280,10 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
 
     def _n_dispersion_parameters(self):
         return self.n_experts_
+
+    def _prediction_row_bytes(self):
+        # Gate weights, expert predictions and the products of the two.
+        return 4 * 8 * self.n_experts_
 
     def predict(self, X, return_std=False):
         """Predict the mixture mean, and optionally its standard deviation.
@@ -302,15 +308,19 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
             returned when ``return_std`` is True.
         """
         X = self._validate_predict_X(X)
-        gate_proba, predictions = self._routed_outputs(X)
-        mean = np.sum(gate_proba * predictions, axis=1)
+        mean = np.empty(X.shape[0])
+        std = np.empty(X.shape[0]) if return_std else None
+        for rows in self._prediction_batches(X.shape[0]):
+            gate_proba, predictions = self._routed_outputs(X[rows])
+            mean[rows] = np.sum(gate_proba * predictions, axis=1)
+            if return_std:
+                second_moment = np.sum(
+                    gate_proba * (self.noise_variance_ + predictions**2), axis=1
+                )
+                std[rows] = np.sqrt(np.maximum(second_moment - mean[rows] ** 2, 0.0))
         if not return_std:
             return mean
-
-        second_moment = np.sum(
-            gate_proba * (self.noise_variance_[None, :] + predictions**2), axis=1
-        )
-        return mean, np.sqrt(np.maximum(second_moment - mean**2, 0.0))
+        return mean, std
 
     def predict_experts(self, X):
         """Predict with every expert on every row.

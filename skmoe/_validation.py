@@ -7,6 +7,7 @@
 # scikit-learn (checked against 1.9.1 only). Keeping them here means that
 # a scikit-learn upgrade that moves them breaks one module, not the package.
 from sklearn.base import _fit_context
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -20,5 +21,6 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "get_chunk_n_rows",
     "validate_data",
 ]

@@ -18,6 +18,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.svm import SVC, SVR, LinearSVC
 
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+from skmoe._experts import fit_expert
 from skmoe.gating import SoftmaxGate
 
 
@@ -138,6 +139,37 @@ def test_experts_direct_sample_weight_equals_hand_fit():
             X[rows], y[rows], sample_weight=sample_weight[rows]
         )
         np.testing.assert_allclose(fitted.coef_, by_hand.coef_, rtol=1e-10)
+
+
+class _RowRecorder(Ridge):
+    """Ridge that records the arrays its fit receives."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.fit_X_ = X
+        self.fit_weight_ = sample_weight
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("routed", [False, True])
+def test_fit_expert_rows_of_zero_weight(routed):
+    X, y = _regression_data()
+    weight = np.linspace(0.0, 1.0, X.shape[0])
+    weight[::4] = 0.0
+    positive = weight > 0
+
+    fitted, reason, _ = fit_expert(_RowRecorder(), X, y, weight, None, "direct",
+                                   False, routed)
+
+    assert reason is None
+    if routed:
+        np.testing.assert_array_equal(fitted.fit_X_, X[positive])
+        np.testing.assert_array_equal(fitted.fit_weight_, weight[positive])
+    else:
+        # Under a soft gate X itself reaches the expert, not a copy.
+        assert fitted.fit_X_ is X
+        np.testing.assert_array_equal(fitted.fit_weight_, weight)
+    by_hand = Ridge().fit(X[positive], y[positive], sample_weight=weight[positive])
+    np.testing.assert_allclose(fitted.coef_, by_hand.coef_, rtol=1e-10)
 
 
 ### Experts without sample_weight or predict_proba

@@ -28,8 +28,10 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
 
     - ``_refit_in_m_step`` (class attribute): False for a gate that is fitted
       once, at initialisation, and kept fixed during EM.
-    - ``_m_step(X, resp, sample_weight, *, top_k, random_state)``: refit,
-      warm-started from the current parameters when the gate is fitted.
+    - ``_m_step(X, resp, sample_weight, *, top_k, random_state, tol=None)``:
+      refit, warm-started from the current parameters when the gate is
+      fitted. An iterative gate may stop at a gradient of size ``tol``, the
+      mixture's EM tolerance; None asks for the full solution, as ``fit``.
     - ``_routing_log_proba(X, random_state)``: the log gate weights used for
       routing during training. Equal to ``predict_log_proba`` unless the gate
       adds training noise.
@@ -122,7 +124,7 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
         """Forget fitted parameters so the next ``_m_step`` starts cold."""
 
     @abstractmethod
-    def _m_step(self, X, resp, sample_weight, *, top_k, random_state):
+    def _m_step(self, X, resp, sample_weight, *, top_k, random_state, tol=None):
         """Refit on validated arrays, warm-started when already fitted."""
 
     @abstractmethod

@@ -153,7 +153,7 @@ class ClusterGate(BaseGate):
         """
         return super().fit(X, resp, sample_weight=sample_weight)
 
-    def _m_step(self, X, resp, sample_weight, *, top_k, random_state):
+    def _m_step(self, X, resp, sample_weight, *, top_k, random_state, tol=None):
         n_experts = resp.shape[1]
         positive = sample_weight > 0
         if not positive.any():

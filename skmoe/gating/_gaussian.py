@@ -317,7 +317,7 @@ class GaussianGate(BaseGate):
         """
         return super().fit(X, resp, sample_weight=sample_weight)
 
-    def _m_step(self, X, resp, sample_weight, *, top_k, random_state):
+    def _m_step(self, X, resp, sample_weight, *, top_k, random_state, tol=None):
         n_features = X.shape[1]
         n_experts = resp.shape[1]
         covariance_type = self.covariance_type
