@@ -121,8 +121,9 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier, route
         choice or a hard gate). Then only the rows with positive weight are
         passed, so that the fit costs what the region does. Under a soft gate
         every row is passed with its weight, zero where a responsibility
-        underflowed, so that X is not copied. An expert that takes no
-        weights gets the rows of ``hard_mask`` in both cases.
+        underflowed, so that X is not copied, unless a classifier's class
+        would reach the expert with weight zero only. An expert that takes
+        no weights gets the rows of ``hard_mask`` in both cases.
 
     Returns
     -------
@@ -143,11 +144,18 @@ def fit_expert(estimator, X, y, weight, hard_mask, support, is_classifier, route
     if n_rows < _MIN_REGION_ROWS:
         constant = _fit_constant(is_classifier, X, y, weight)
         return constant, f"{n_rows} row(s) in its region", None
-    if is_classifier and np.unique(y[rows]).size < 2:
-        constant = _fit_constant(is_classifier, X, y, weight)
-        return constant, "a single class in its region", None
+    pass_all_rows = support is not None and not routed
+    if is_classifier:
+        n_region_classes = np.unique(y[rows]).size
+        if n_region_classes < 2:
+            constant = _fit_constant(is_classifier, X, y, weight)
+            return constant, "a single class in its region", None
+        # A class whose rows all have weight zero must not reach the expert:
+        # SVC(probability=True) keeps it in classes_ but leaves it out of
+        # predict_proba's columns.
+        pass_all_rows &= n_region_classes == np.count_nonzero(np.bincount(y))
 
-    if n_rows == rows.size or (support is not None and not routed):
+    if n_rows == rows.size or pass_all_rows:
         # X itself, not a copy, as scikit-learn's ensembles pass it to their
         # estimators. A read-only view would make LinearRegression copy X
         # twice.

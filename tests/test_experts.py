@@ -172,6 +172,21 @@ def test_fit_expert_rows_of_zero_weight(routed):
     np.testing.assert_allclose(fitted.coef_, by_hand.coef_, rtol=1e-10)
 
 
+def test_fit_expert_zero_weight_class_left_out():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(90, 3))
+    y = np.repeat([0, 1, 2], 30)
+    weight = rng.uniform(0.1, 1.0, size=90)
+    weight[y == 2] = 0.0
+
+    fitted, reason, _ = fit_expert(SVC(probability=True, random_state=0), X, y,
+                                   weight, None, "direct", True, False)
+
+    assert reason is None
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
+    assert fitted.predict_proba(X).shape == (90, 2)
+
+
 ### Experts without sample_weight or predict_proba
 
 
