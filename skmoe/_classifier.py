@@ -299,7 +299,9 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
         for rows in self._prediction_batches(X.shape[0]):
             gate_proba, proba = self._routed_outputs(X[rows])
             mixture_proba[rows] = np.einsum("nk,nkc->nc", gate_proba, proba)
-        return mixture_proba
+        # Rounding in the weighted sum can give 1 + 2e-16, which
+        # sklearn.metrics.log_loss rejects.
+        return np.clip(mixture_proba, 0.0, 1.0, out=mixture_proba)
 
     def predict_log_proba(self, X):
         """Predict the log of the class probabilities of the mixture.
