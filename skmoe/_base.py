@@ -305,15 +305,18 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """
 
     @abstractmethod
-    def _fit_dispersion(self, outputs, y, sample_weight, train_resp):
-        """Refit the dispersion from the weights sample_weight * train_resp."""
+    def _fit_dispersion(self, outputs, y, sample_weight, train_resp, mass):
+        """Refit the dispersion from the weights sample_weight * train_resp.
+
+        ``mass`` is ``sample_weight @ train_resp``, each expert's total weight.
+        """
 
     @abstractmethod
     def _log_density(self, outputs, y, dispersion):
         """Return log p_k(y_i | x_i) of shape (n, K) from ``_target_outputs``."""
 
     @abstractmethod
-    def _expert_order(self, outputs, train_resp, sample_weight):
+    def _expert_order(self, outputs, sample_weight, train_resp, mass):
         """Return the order in which the fitted experts are stored."""
 
     @abstractmethod
@@ -608,10 +611,9 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 gate._m_step(X, train_resp, sample_weight, top_k=self.top_k,
                              random_state=random_state, tol=self.tol)
 
-            resp, log_norm, dispersion, order = self._e_step(
+            resp, log_norm, dispersion, order, mass = self._e_step(
                 gate, fitted_experts, X, y, sample_weight, train_resp, random_state
             )
-            mass = sample_weight @ train_resp
             history.append(self._objective(gate, X, log_norm, sample_weight))
 
             change = history[-1] - history[-2] if n_iter > 1 else np.inf
@@ -654,6 +656,8 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             The refitted dispersion.
         order : ndarray of shape (n_experts,)
             The order in which the experts are stored if EM stops here.
+        mass : ndarray of shape (n_experts,)
+            ``sample_weight @ train_resp``, the weight of each expert's region.
         """
         log_gate = np.ascontiguousarray(gate._routing_log_proba(X, random_state))
 
@@ -671,12 +675,14 @@ class _BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         outputs = self._target_outputs(experts, X, y, row_masks)
         del row_masks
 
-        dispersion = self._fit_dispersion(outputs, y, sample_weight, train_resp)
-        order = np.asarray(self._expert_order(outputs, train_resp, sample_weight),
-                           dtype=np.intp)
+        mass = sample_weight @ train_resp
+        dispersion = self._fit_dispersion(outputs, y, sample_weight, train_resp, mass)
+        order = np.asarray(
+            self._expert_order(outputs, sample_weight, train_resp, mass), dtype=np.intp
+        )
         resp, log_norm = self._chunked_e_step(log_gate, outputs, y, dispersion,
                                               self.top_k)
-        return resp, log_norm, dispersion, order
+        return resp, log_norm, dispersion, order, mass
 
     def _chunked_e_step(self, log_gate, outputs, y, dispersion, top_k=None):
         """Return responsibilities and log p(y | x), in row blocks.

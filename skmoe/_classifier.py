@@ -256,14 +256,13 @@ class MixtureOfExpertsClassifier(ClassifierMixin, _BaseMixtureOfExperts):
             true_class[rows, k] = proba[np.arange(labels.size), labels]
         return true_class
 
-    def _fit_dispersion(self, outputs, y, sample_weight, train_resp):
+    def _fit_dispersion(self, outputs, y, sample_weight, train_resp, mass):
         return None
 
     def _log_density(self, outputs, y, dispersion):
         return np.log(np.maximum(outputs, _PROBA_FLOOR))
 
-    def _expert_order(self, outputs, train_resp, sample_weight):
-        mass = sample_weight @ train_resp
+    def _expert_order(self, outputs, sample_weight, train_resp, mass):
         return np.argsort(-mass, kind="stable")
 
     def _set_dispersion(self, dispersion):

@@ -236,10 +236,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
     def _target_outputs(self, experts, X, y, row_masks=None):
         return self._expert_outputs(experts, X, row_masks)
 
-    def _fit_dispersion(self, outputs, y, sample_weight, train_resp):
+    def _fit_dispersion(self, outputs, y, sample_weight, train_resp, mass):
         # One expert at a time, so that no (n_samples, n_experts) temporary
         # is made.
-        mass = sample_weight @ train_resp
         variance = np.zeros_like(mass)
         for k in np.flatnonzero(mass > 0):
             residual = y - outputs[:, k]
@@ -260,10 +259,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, _BaseMixtureOfExperts):
             np.ascontiguousarray(y), np.ascontiguousarray(outputs), dispersion
         )
 
-    def _expert_order(self, outputs, train_resp, sample_weight):
+    def _expert_order(self, outputs, sample_weight, train_resp, mass):
         # Each expert's mean prediction over the rows it is responsible for:
         # the E-step evaluated every expert on those rows.
-        mass = sample_weight @ train_resp
         means = np.divide(
             np.einsum("i,ik,ik->k", sample_weight, train_resp, outputs),
             mass,
